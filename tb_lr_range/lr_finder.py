@@ -11,6 +11,7 @@ import numpy as np
 
 from tb_lr_range import analysis
 from tb_lr_range import metadata
+from tb_lr_range.analysis import higher_is_better
 
 STOP_REASONS = ("completed", "diverged", "non_finite_loss", "fit_ended")
 _ACCURACY_ALIASES = {"acc": "accuracy", "val_acc": "val_accuracy"}
@@ -186,13 +187,17 @@ class LRFinder(keras.callbacks.Callback):
             raise TypeError(
                 f"LRFinder supports Keras 3 optimizers; got {type(model.optimizer).__name__}."
             )
+        if not model.optimizer.built:
+            # Built now rather than in the first step, so that restoring puts
+            # the slots back to their initial values too.
+            model.optimizer.build(model.trainable_variables)
         if self.restore_weights:
-            self._saved_model = [np.array(v) for v in model.variables]
-            self._saved_optimizer = [np.array(v) for v in model.optimizer.variables]
+            self._saved_model = [keras.ops.convert_to_numpy(v) for v in model.variables]
+            self._saved_optimizer = [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
         self._saved_learning_rate = optimizer._learning_rate
         optimizer._learning_rate = _Sweep(
             self.min_lr, self.max_lr, self.num_steps, self.mode,
-            first_iteration=int(np.array(optimizer.iterations)))
+            first_iteration=int(optimizer.iterations))
         model.make_train_function(force=True)
         self._open_writer()
         self._started = time.monotonic()
@@ -395,7 +400,7 @@ class LRFinder(keras.callbacks.Callback):
         return found
 
     def _count(self, name):
-        return float(np.array(self._mean_metrics[name].count))
+        return float(self._mean_metrics[name].count)
 
     def _batch_values(self, batch, logs):
         """Each logged value of this batch alone, recovered from running means.
@@ -455,7 +460,7 @@ class LRFinder(keras.callbacks.Callback):
             y_pred = self.model(x, training=False)
             loss = self.model.compute_loss(x=x, y=y, y_pred=y_pred,
                                            sample_weight=sample_weight, training=False)
-            return float(np.array(loss))
+            return float(keras.ops.convert_to_numpy(loss))
         except Exception as error:  # an odd model must not end the test
             warnings.warn(f"LRFinder could not evaluate `validation_data`: {error}", stacklevel=2)
             self.validation_data = None
@@ -546,14 +551,6 @@ class LRFinder(keras.callbacks.Callback):
             warnings.warn(f"LRFinder stopped writing to {self.run_dir!r}: {error}. "
                           "The result stays in memory.", stacklevel=2)
             self._writer = None
-
-
-def higher_is_better(name):
-    """Whether a series named `name` improves upwards (accuracy, AUC, ...)."""
-    name = name[len("val_"):] if name.startswith("val_") else name
-    name = name.lower()
-    return name in ("acc", "auc", "prc", "f1", "r2") or any(
-        part in name for part in ("accuracy", "precision", "recall", "f1_score", "auc", "r2_score"))
 
 
 def _inner_optimizer(optimizer):
