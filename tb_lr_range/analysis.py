@@ -266,6 +266,26 @@ class Suggestion:
         return dataclasses.asdict(self)
 
 
+def higher_is_better(name):
+    """Whether a series named `name` improves upwards (accuracy, AUC, ...).
+
+    Args:
+        name: A series name such as `"loss"`, `"accuracy"` or `"val_auc"`.
+
+    Returns:
+        True for accuracy-like metrics, False for losses and errors.
+
+    Example:
+
+    >>> higher_is_better("val_accuracy"), higher_is_better("loss")
+    (True, False)
+    """
+    name = name[len("val_"):] if name.startswith("val_") else name
+    name = name.lower()
+    return name in ("acc", "auc", "prc", "f1", "r2") or any(
+        part in name for part in ("accuracy", "precision", "recall", "f1_score", "auc", "r2_score"))
+
+
 def finite_prefix_length(values):
     """Number of leading finite values (the curve before it blew up)."""
     finite = np.isfinite(np.asarray(values, dtype=np.float64))
@@ -351,13 +371,17 @@ def suggest(lrs, values, mode="exponential", beta=0.98, method=DEFAULT_METHOD,
     lrs, values = lrs[:n], values[:n]
     if higher_is_better:
         values = -values
+    values = _without_divergence(values, beta)
+    lrs = lrs[: len(values)]
+    n = len(values)
     smoothed = zero_lag_ema(values, beta)
     slope = derivative(lrs, smoothed, mode)
 
     lowest = int(np.argmin(smoothed))
-    fall = smoothed[0] - smoothed[lowest]
+    level = float(np.median(smoothed[: max(3, n // 20)]))
+    fall = level - smoothed[lowest]
     if fall > 0:
-        start = int(np.argmax(smoothed[: lowest + 1] <= smoothed[0] - 0.1 * fall))
+        start = int(np.argmax(smoothed[: lowest + 1] <= level - 0.1 * fall))
         stop = int(np.argmax(smoothed[: lowest + 1] <= smoothed[lowest] + 0.1 * fall))
     else:
         start = stop = 0
@@ -390,6 +414,26 @@ def suggest(lrs, values, mode="exponential", beta=0.98, method=DEFAULT_METHOD,
         methods=methods,
         index=min(indices[method], n - 1),
     )
+
+
+def _without_divergence(values, beta):
+    """The part of a curve worth reading: before divergence, spikes capped.
+
+    Cuts the curve where its online smoothed value passes the divergence
+    threshold (stop factor 4), then caps values at the starting level plus
+    the depth of the fall, so that a few huge losses at the end (thousands,
+    when the start is 2) cannot drag a smoothed curve, run backwards over
+    them, far from the raw one.
+    """
+    online = ema(values, beta)
+    best = np.minimum.accumulate(online)
+    over = online > best + 3.0 * np.abs(best)
+    if over.any():
+        values = values[: max(int(np.argmax(over)) + 1, 3)]
+        online = online[: len(values)]
+    level = float(np.median(values[: max(3, len(values) // 20)]))
+    ceiling = level + abs(level - float(online.min()))
+    return np.minimum(values, ceiling)
 
 
 def _middle(low, high, mode):
