@@ -135,12 +135,13 @@ def ema(values, beta=0.98):
 
 
 def zero_lag_ema(values, beta=0.98):
-    """Bias-corrected EMA run forwards, then backwards over the result.
+    """Mean of a bias-corrected EMA run forwards and one run backwards.
 
     An online EMA lags behind the curve by about `1 / (1 - beta)` steps, which
-    in a range test shifts every feature towards larger learning rates. Run
-    once in each direction, the lags cancel, so features stay where they are
-    in the raw data. Used to read a finished curve, never to decide online.
+    in a range test shifts every feature towards larger learning rates. The
+    mean of a forward and a backward pass is a symmetric smoother of the same
+    width with no lag, so features stay where they are in the raw data. Used
+    to read a finished curve, never to decide online.
 
     Args:
         values: 1-D array-like of finite floats.
@@ -149,8 +150,8 @@ def zero_lag_ema(values, beta=0.98):
     Returns:
         A float64 array of the same length.
     """
-    forward = ema(values, beta)
-    return ema(forward[::-1], beta)[::-1]
+    values = np.asarray(values, dtype=np.float64)
+    return 0.5 * (ema(values, beta) + ema(values[::-1], beta)[::-1])
 
 
 def divergence_threshold(best, stop_factor):
@@ -322,7 +323,8 @@ def suggest(lrs, values, mode="exponential", beta=0.98, method=DEFAULT_METHOD,
     * `valley` (fastai's default): within the longest decreasing stretch of
       `s`, the step a half of its length in (fastai's rule: start plus a third
       plus a sixth of the length).
-    * `steep`: the steepest descent, argmin of `ds/dlog(lr)`, before `m`.
+    * `steep`: the steepest descent, argmin of `ds/dlog(lr)`, between
+      `min_lr` and the minimum `m`.
     * `minimum`: the learning rate at `m`, divided by 10.
     * `range`: the geometric middle of `min_lr` and `max_lr`.
 
@@ -390,8 +392,8 @@ def suggest(lrs, values, mode="exponential", beta=0.98, method=DEFAULT_METHOD,
     valley_start, valley_end = _longest_decreasing_run(smoothed)
     third = (valley_end - valley_start) / 3
     valley = min(max(valley_start + int(third) + int(third / 2), 0), n - 1)
-    falling = slope[: max(lowest, 1) + 1]
-    steep = int(np.nanargmin(falling)) if np.isfinite(falling).any() else 0
+    falling = slope[start: max(lowest, start + 1) + 1]
+    steep = start + int(np.nanargmin(falling)) if np.isfinite(falling).any() else start
     middle = _middle(lrs[start], lrs[stop], mode)
 
     methods = {
