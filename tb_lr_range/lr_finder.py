@@ -112,6 +112,12 @@ class LRFinder(keras.callbacks.Callback):
                  validation_samples=256, method=analysis.DEFAULT_METHOD,
                  verbose=0):
         super().__init__()
+        if os.environ.get("TF_USE_LEGACY_KERAS", "").lower() in ("1", "true", "yes"):
+            raise RuntimeError(
+                "LRFinder supports Keras 3 (`import keras`); TF_USE_LEGACY_KERAS is set, so "
+                "`tf.keras` is the legacy tf_keras, whose models LRFinder cannot drive. "
+                "Unset TF_USE_LEGACY_KERAS and use Keras 3."
+            )
         analysis.check_mode(mode)
         self.min_lr = _finite_number("min_lr", min_lr)
         self.max_lr = _finite_number("max_lr", max_lr)
@@ -169,6 +175,10 @@ class LRFinder(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         model = self.model
+        if not isinstance(model, keras.Model):
+            raise TypeError(
+                f"LRFinder supports Keras 3 models (`keras.Model`), got {type(model).__name__}."
+            )
         if getattr(model, "optimizer", None) is None or getattr(model, "compiled", True) is False:
             raise ValueError(
                 "LRFinder needs a compiled model: call `model.compile(optimizer=..., "

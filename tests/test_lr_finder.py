@@ -425,3 +425,15 @@ def test_unwritable_log_dir_warns_and_keeps_the_result_in_memory(digits, tmp_pat
         model.fit(x[:320], y[:320], batch_size=32, epochs=1, callbacks=[finder], verbose=0)
     assert len(finder.history["lr"]) == 10
     assert isinstance(finder.suggest(), Suggestion)
+
+
+def test_legacy_tf_keras_is_refused_at_construction_with_a_clear_message():
+    code = ("import tb_lr_range\n"
+            "try:\n"
+            "    tb_lr_range.LRFinder()\n"
+            "except RuntimeError as e:\n"
+            "    print(e)\n")
+    env = dict(os.environ, TF_USE_LEGACY_KERAS="1")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True, timeout=120)
+    assert "TF_USE_LEGACY_KERAS" in out.stdout and "Keras 3" in out.stdout
