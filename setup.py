@@ -20,7 +20,7 @@ setuptools.setup(
     packages=["tb_lr_range", "tb_lr_range.frontend"],
     # The panel lives at the top of the repository, and ships inside the package.
     package_dir={"tb_lr_range.frontend": "frontend"},
-    package_data={"tb_lr_range.frontend": ["*.js", "*.css", "*.html"]},
+    package_data={"tb_lr_range.frontend": ["*.js", "*.css", "*.html", "*.svg"]},
     install_requires=[
         "tensorflow>=2.16",
         "tensorboard>=2.16",
