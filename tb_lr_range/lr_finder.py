@@ -207,9 +207,10 @@ class LRFinder(keras.callbacks.Callback):
         self._saved_learning_rate = optimizer._learning_rate
         optimizer._learning_rate = _Sweep(
             self.min_lr, self.max_lr, self.num_steps, self.mode,
-            first_iteration=int(optimizer.iterations))
+            first_iteration=int(keras.ops.convert_to_numpy(optimizer.iterations)))
         model.make_train_function(force=True)
-        self._open_writer()
+        if self._is_chief():
+            self._open_writer()
         self._started = time.monotonic()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -388,6 +389,12 @@ class LRFinder(keras.callbacks.Callback):
         self._writer = None
         self._last_flush = time.monotonic()
 
+    def _is_chief(self):
+        """Whether this process writes summaries: one run per test, by the chief."""
+        strategy = getattr(self.model, "distribute_strategy", None)
+        extended = getattr(strategy, "extended", None)
+        return getattr(extended, "should_checkpoint", True)
+
     def _planned_steps(self):
         steps = self.steps_per_epoch or self.params.get("steps")
         epochs = self.epochs or self.params.get("epochs") or 1
@@ -410,7 +417,7 @@ class LRFinder(keras.callbacks.Callback):
         return found
 
     def _count(self, name):
-        return float(self._mean_metrics[name].count)
+        return float(keras.ops.convert_to_numpy(self._mean_metrics[name].count))
 
     def _batch_values(self, batch, logs):
         """Each logged value of this batch alone, recovered from running means.
