@@ -34,6 +34,7 @@ setuptools.setup(
             "pytest",
             "scikit-learn",
             "playwright",
+            "jax",
         ],
     },
     entry_points={

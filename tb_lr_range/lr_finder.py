@@ -416,7 +416,14 @@ class LRFinder(keras.callbacks.Callback):
             stack.extend(getattr(metric, "metrics", None) or [])
         return found
 
+    def _sync_model_state(self):
+        """Puts the JAX backend's functional training state back into variables."""
+        sync = getattr(self.model, "jax_state_sync", None)
+        if sync is not None:
+            sync()
+
     def _count(self, name):
+        self._sync_model_state()
         return float(keras.ops.convert_to_numpy(self._mean_metrics[name].count))
 
     def _batch_values(self, batch, logs):
@@ -473,6 +480,7 @@ class LRFinder(keras.callbacks.Callback):
 
     def _validation_loss(self):
         x, y, sample_weight = self.validation_data
+        self._sync_model_state()
         try:
             y_pred = self.model(x, training=False)
             loss = self.model.compute_loss(x=x, y=y, y_pred=y_pred,
