@@ -51,3 +51,29 @@ def classifier():
 @pytest.fixture(autouse=True)
 def _deterministic_numpy():
     np.random.seed(0)
+
+
+# ------------------------------------- end to end: real TensorBoard, Chromium
+
+
+@pytest.fixture(scope="session")
+def range_logdir(tmp_path_factory):
+    """Three real range tests (Adam with validation, SGD, a hostile run name).
+
+    Written once, read only: shared by every end-to-end module.
+    """
+    import tb_harness
+
+    return tb_harness.write_range_logdir(tmp_path_factory.mktemp("lr_range_e2e"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian `chromium` through Playwright; skips without either."""
+    import tb_harness
+
+    pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(tb_harness.CHROMIUM):
+        pytest.skip("Debian's chromium is not installed")
+    with tb_harness.launch_chromium() as chromium:
+        yield chromium
