@@ -29,12 +29,16 @@ setuptools.setup(
     ],
     extras_require={
         "plots": ["matplotlib"],
+        # s3:// log directories: the writer puts objects with boto3.
+        "s3": ["boto3"],
         "test": [
             "matplotlib",
             "pytest",
             "scikit-learn",
             "playwright",
             "jax",
+            "boto3",
+            "moto[server]>=5",
         ],
     },
     entry_points={

@@ -69,7 +69,10 @@ class LRFinder(keras.callbacks.Callback):
         mode: `"exponential"` (default: even spacing in log(lr)) or
             `"linear"`.
         log_dir: Where to write the summaries for TensorBoard; the test is
-            written as one run, `log_dir/run_name`. None writes nothing.
+            written as one run, `log_dir/run_name`. None writes nothing. A
+            local path or a URL: `gs://bucket/path` (through TensorFlow),
+            `s3://bucket/path` (through boto3; endpoint from `S3_ENDPOINT` or
+            `AWS_ENDPOINT_URL`).
         run_name: Name of the run under `log_dir`; default: the date and time.
         smoothing: Factor of the bias-corrected exponential moving average of
             the loss, in [0, 1).
@@ -87,6 +90,13 @@ class LRFinder(keras.callbacks.Callback):
         method: Default method of `suggest()`; one of
             `tb_lr_range.analysis.METHODS`.
         verbose: 1 prints the stop reason and suggestion at the end.
+        on_write_error: What a `log_dir` that cannot be written does.
+            `"warn"` (default): warn, train anyway, keep the result in memory
+            only. `"raise"`: check that `log_dir` is writable when training
+            begins, and raise `tb_lr_range.summary.LogDirError` (an
+            `OSError` naming `log_dir`) before any training step if it is
+            not. Write errors after training has begun only warn, in either
+            mode: `history`, `suggest()` and the plots are never lost.
 
     Raises:
         ValueError: For an argument outside its accepted values (the message
@@ -110,7 +120,7 @@ class LRFinder(keras.callbacks.Callback):
                  smoothing=0.98, stop_factor=4.0, restore_weights=True,
                  validation_data=None, validation_every=10,
                  validation_samples=256, method=analysis.DEFAULT_METHOD,
-                 verbose=0):
+                 verbose=0, on_write_error="warn"):
         super().__init__()
         if os.environ.get("TF_USE_LEGACY_KERAS", "").lower() in ("1", "true", "yes"):
             raise RuntimeError(
@@ -165,6 +175,10 @@ class LRFinder(keras.callbacks.Callback):
         if verbose not in (0, 1, False, True):
             raise ValueError(f"`verbose` must be 0 or 1, got {verbose!r}.")
         self.verbose = int(verbose)
+        if on_write_error not in ("warn", "raise"):
+            raise ValueError(
+                f"`on_write_error` must be 'warn' or 'raise', got {on_write_error!r}.")
+        self.on_write_error = on_write_error
         self.history = {}
         self.stop_reason = None
         self.run_dir = None
@@ -533,11 +547,19 @@ class LRFinder(keras.callbacks.Callback):
         name = self.run_name or datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         self.run_dir = os.path.join(self.log_dir, name)
         try:
+            # Writes the event file's header: the check that log_dir is writable.
             self._writer = summary.RangeTestWriter(self.run_dir, self.config())
         except Exception as error:
+            self._writer = None
+            if self.on_write_error == "raise":
+                self._restore()  # no step has run: only the learning rate to put back
+                raise summary.LogDirError(
+                    f"LRFinder cannot write to log_dir={self.log_dir!r} (run "
+                    f"{self.run_dir!r}): {error}. No training step was run. Fix log_dir "
+                    "or pass on_write_error='warn' to train anyway and keep the "
+                    "result in memory only.") from error
             warnings.warn(f"LRFinder cannot write to log_dir={self.log_dir!r}: {error}. "
                           "The test goes on; its result stays in memory.", stacklevel=2)
-            self._writer = None
 
     def _write(self, step, row):
         if self._writer is None:
@@ -573,8 +595,9 @@ class LRFinder(keras.callbacks.Callback):
         try:
             write()
         except Exception as error:
-            warnings.warn(f"LRFinder stopped writing to {self.run_dir!r}: {error}. "
-                          "The result stays in memory.", stacklevel=2)
+            warnings.warn(f"LRFinder stopped writing to {self.run_dir!r} (log_dir="
+                          f"{self.log_dir!r}): {error}. The result stays in memory.",
+                          stacklevel=2)
             self._writer = None
 
 
