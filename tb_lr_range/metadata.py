@@ -1,6 +1,7 @@
 """The on-disk format of a range test, shared by the writer and the plugin.
 
-One range test is one TensorBoard run: a directory holding one event file.
+One range test is one TensorBoard run: a directory holding its event file (on
+storage that cannot append, such as S3, one event file per flush).
 Every value is a rank-0 float32 scalar summary whose `SummaryMetadata` names
 the plugin `lr_range` and has `data_class=DATA_CLASS_SCALAR`, so both of
 TensorBoard's loaders keep it and `list_scalars`/`read_scalars` return it.
