@@ -24,7 +24,6 @@ Usage:
 
 import argparse
 import json
-import math
 import os
 import shutil
 import socket

@@ -13,7 +13,6 @@ import glob
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -41,6 +40,7 @@ from tb_lr_range import metadata
 from tb_lr_range import plugin
 
 import logdirs
+from tb_harness import free_port
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -628,12 +628,6 @@ def test_static_refuses_anything_else(client, name):
 # --------------------------------------------------- real tensorboard process
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _fetch(url):
     with urllib.request.urlopen(url, timeout=120) as response:
         return strict_json(response.read())
@@ -651,7 +645,7 @@ def test_real_tensorboard_server(big_logdir, tmp_path, load_fast, argv, expected
     a user's `--samples_per_plugin lr_range=N` is honoured; a truncated
     event file does not hide the other runs.
     """
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "tensorboard.log", "w+")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     process = subprocess.Popen(

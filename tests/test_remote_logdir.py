@@ -28,7 +28,6 @@ import importlib.metadata
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -41,6 +40,7 @@ import numpy as np
 import pytest
 
 import logdirs
+from tb_harness import free_port
 from tb_lr_range import summary
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -56,12 +56,6 @@ FORCE_STUB = (
 
 
 # ----------------------------------------------------------------- helpers
-
-
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _stop(process):
@@ -80,7 +74,7 @@ def moto_server(log_path):
     Yields:
         `(endpoint_url, process)`.
     """
-    port = _free_port()
+    port = free_port()
     with open(log_path, "w+") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -176,7 +170,7 @@ class TensorBoard:
     """A real `tensorboard` process on a free port of 127.0.0.1."""
 
     def __init__(self, command, logdir, env, log_path, reload_interval=1):
-        self.port = _free_port()
+        self.port = free_port()
         self.log = open(log_path, "w+")
         self.process = subprocess.Popen(
             list(command) + ["--logdir", logdir, "--host", "127.0.0.1", "--port",
@@ -343,7 +337,7 @@ def test_tensorboard_with_tensorflow_reads_s3_only_with_its_own_layer_forced(
 
     plain = subprocess.run(
         [sys.executable, "-m", "tensorboard.main", "--logdir", logdir, "--host", "127.0.0.1",
-         "--port", str(_free_port())],
+         "--port", str(free_port())],
         capture_output=True, text=True, timeout=180, env=env)
     assert plain.returncode != 0
     assert "Unsupported filename scheme 's3'" in plain.stderr + plain.stdout
@@ -359,7 +353,7 @@ def test_tensorboard_with_tensorflow_reads_s3_only_with_its_own_layer_forced(
 
 
 def _closed_port_endpoint():
-    return "http://127.0.0.1:%d" % _free_port()  # nothing listens there
+    return "http://127.0.0.1:%d" % free_port()  # nothing listens there
 
 
 @pytest.mark.parametrize("problem", ["unreachable", "missing bucket", "malformed endpoint"])
