@@ -22,7 +22,7 @@ import numpy as np
 
 MODES = ("exponential", "linear")
 METHODS = ("valley", "steep", "minimum", "range")
-DEFAULT_METHOD = "valley"
+DEFAULT_METHOD = "minimum"  # chosen by bench/suggestion_methods.py; see bench/RESULTS.md
 
 
 def check_mode(mode):
@@ -325,7 +325,8 @@ def suggest(lrs, values, mode="exponential", beta=0.98, method=DEFAULT_METHOD,
       plus a sixth of the length).
     * `steep`: the steepest descent, argmin of `ds/dlog(lr)`, between
       `min_lr` and the minimum `m`.
-    * `minimum`: the learning rate at `m`, divided by 10.
+    * `minimum` (the default, `DEFAULT_METHOD`): the learning rate at `m`,
+      divided by 10.
     * `range`: the geometric middle of `min_lr` and `max_lr`.
 
     The range is where the loss falls: `min_lr` is the first step where `s`
@@ -337,7 +338,8 @@ def suggest(lrs, values, mode="exponential", beta=0.98, method=DEFAULT_METHOD,
         values: The raw loss (or metric) of each step.
         mode: The sweep's mode, `"exponential"` or `"linear"`.
         beta: Smoothing in [0, 1).
-        method: Which method gives `lr`; one of `METHODS`.
+        method: Which method gives `lr`; one of `METHODS` (default
+            `DEFAULT_METHOD`, `"minimum"`).
         higher_is_better: True for metrics such as accuracy, read as the
             negated curve.
 
