@@ -16,8 +16,9 @@ export class ApiError extends Error {
 }
 
 /**
- * Query string of a curves request; `run` and `series` repeat.
- * @param {{runs: string[], series: string[], smoothing: number, method: string}} q
+ * Query string of a curves request; `run` and `series` repeat. Without a
+ * `method`, the server's default method is used.
+ * @param {{runs: string[], series: string[], smoothing: number, method: ?string}} q
  * @returns {string}
  */
 export function curvesQuery({ runs, series, smoothing, method }) {
@@ -25,7 +26,7 @@ export function curvesQuery({ runs, series, smoothing, method }) {
   for (const run of runs) params.append("run", run);
   for (const name of series) params.append("series", name);
   params.set("smoothing", String(smoothing));
-  params.set("method", method);
+  if (method) params.set("method", method);
   return params.toString();
 }
 

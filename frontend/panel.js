@@ -207,7 +207,7 @@ export class Panel {
     this.colors = new Map();
     this.series = "loss";
     this.smoothing = 0.98;
-    this.method = "valley";
+    this.method = null; // the server's default until the user picks one
     this.axis = "auto";
     this.zoom = null;
     this.curves = null;
@@ -252,7 +252,6 @@ export class Panel {
     this.methodSelect = h("select", { class: "lr-method", "aria-label": "Suggestion method",
       onchange: () => { this.method = this.methodSelect.value; this.loadCurves(); } },
     METHODS.map((m) => h("option", { value: m, title: METHOD_HELP[m] }, m)));
-    this.methodSelect.value = this.method;
     this.axisSelect = h("select", { class: "lr-axis", "aria-label": "Learning-rate axis",
       onchange: () => { this.axis = this.axisSelect.value; this.zoom = null; this.drawAll(); } },
     h("option", { value: "auto" }, "auto (log for exponential tests)"),
@@ -459,6 +458,7 @@ export class Panel {
     performance.mark("lr-range-data");
     performance.measure("lr-range-load", "lr-range-request", "lr-range-data");
     this.curves = normalizeCurves(json);
+    if (this.curves.method) this.methodSelect.value = this.curves.method;
     this.clearError();
     this.drawAll();
     performance.measure("lr-range-draw", "lr-range-data");
@@ -1023,7 +1023,7 @@ export class Panel {
     const out = svgEl("svg", { xmlns: "http://www.w3.org/2000/svg", width, version: "1.1" });
     out.appendChild(svgEl("rect", { x: 0, y: 0, width, height: "100%", fill: "#ffffff" }));
     const title = svgEl("text", { x: 12, y: 16, "font-family": FONT, "font-size": 13, fill: "#212121" });
-    title.textContent = `LR range test: ${this.series} (smoothing ${formatNumber(this.smoothing)}, method ${this.method})`;
+    title.textContent = `LR range test: ${this.series} (smoothing ${formatNumber(this.smoothing)}, method ${this.curves ? this.curves.method : this.method})`;
     out.appendChild(title);
     this.visible.forEach((v, k) => {
       const y = 22 + 18 * k;

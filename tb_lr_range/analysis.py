@@ -135,13 +135,15 @@ def ema(values, beta=0.98):
 
 
 def zero_lag_ema(values, beta=0.98):
-    """Mean of a bias-corrected EMA run forwards and one run backwards.
+    """Symmetric exponential smoothing with no lag, normalised at the edges.
 
     An online EMA lags behind the curve by about `1 / (1 - beta)` steps, which
-    in a range test shifts every feature towards larger learning rates. The
-    mean of a forward and a backward pass is a symmetric smoother of the same
-    width with no lag, so features stay where they are in the raw data. Used
-    to read a finished curve, never to decide online.
+    in a range test shifts every feature towards larger learning rates. This
+    smoother weighs step `j` by `beta ** |k - j|` on both sides of step `k`
+    and divides by the weights actually present, so features stay where they
+    are in the raw data and the first and last steps are averaged over a full
+    one-sided window rather than left as raw noise. Used to read a finished
+    curve, never to decide online.
 
     Args:
         values: 1-D array-like of finite floats.
@@ -151,7 +153,16 @@ def zero_lag_ema(values, beta=0.98):
         A float64 array of the same length.
     """
     values = np.asarray(values, dtype=np.float64)
-    return 0.5 * (ema(values, beta) + ema(values[::-1], beta)[::-1])
+    if beta == 0 or len(values) == 0:
+        return values.copy()
+    # ema() is bias-corrected: undo that to get the weighted sums
+    # F_k = sum_{j<=k} beta**(k-j) x_j and their weights W_k.
+    steps = np.arange(1, len(values) + 1, dtype=np.float64)
+    with np.errstate(under="ignore"):
+        weight = -np.expm1(steps * math.log(beta)) / (1.0 - beta)
+    forward = ema(values, beta) * weight
+    backward = (ema(values[::-1], beta) * weight)[::-1]
+    return (forward + backward - values) / (weight + weight[::-1] - 1.0)
 
 
 def divergence_threshold(best, stop_factor):

@@ -397,6 +397,7 @@ class LRFinder(keras.callbacks.Callback):
         self._unit_counts = {}
         self._exact_counts = False
         self._mean_metrics = None
+        self._weighted_names = set()
         self._saved_model = None
         self._saved_optimizer = None
         self._saved_learning_rate = None
@@ -420,14 +421,22 @@ class LRFinder(keras.callbacks.Callback):
         return int(steps) * int(epochs)
 
     def _find_mean_metrics(self):
-        """Maps each logged name to its Keras `Mean` metric (total / count)."""
+        """Maps each logged name to its Keras `Mean` metric (total / count).
+
+        Also notes the compiled `weighted_metrics`: with sample weights, each
+        batch adds its own sum of weights to their count, so their counts are
+        read after every batch.
+        """
         found = {}
+        self._weighted_names = set()
         stack = list(self.model.metrics)
         while stack:
             metric = stack.pop()
             if isinstance(metric, keras.metrics.Mean):
                 found.setdefault(metric.name, metric)
             stack.extend(getattr(metric, "metrics", None) or [])
+            self._weighted_names.update(_metric_names(
+                getattr(metric, "_flat_weighted_metrics", None) or []))
         return found
 
     def _sync_model_state(self):
@@ -445,7 +454,7 @@ class LRFinder(keras.callbacks.Callback):
 
         Keras logs `total / count` over the epoch so far. Batches add equal
         weight except, often, the last one of an epoch, so counts are read
-        only after the first and the last two batches of an epoch; when they
+        only after the first two and the last two batches of an epoch; when they
         are not what equal weights predict (sample weights, uneven batches),
         counts are read after every batch from then on.
         """
@@ -460,10 +469,11 @@ class LRFinder(keras.callbacks.Callback):
             if name not in self._mean_metrics:
                 values[name] = float(mean)
                 continue
-            if batch == 0:
+            if batch == 0 or name in self._weighted_names:
                 count = self._count(name)
-                self._unit_counts[name] = count
-            elif self._exact_counts or near_end or steps is None:
+                if batch == 0:
+                    self._unit_counts[name] = count
+            elif self._exact_counts or near_end or steps is None or batch == 1:
                 count = self._count(name)
                 expected = (batch + 1) * self._unit_counts.get(name, 0.0)
                 if not self._exact_counts and batch < (steps or 0) - 1 and count != expected:
@@ -599,6 +609,18 @@ class LRFinder(keras.callbacks.Callback):
                           f"{self.log_dir!r}): {error}. The result stays in memory.",
                           stacklevel=2)
             self._writer = None
+
+
+def _metric_names(metrics):
+    """Names of the metrics in a (nested) list of metrics and metric lists."""
+    names, stack = set(), list(metrics)
+    while stack:
+        metric = stack.pop()
+        if metric is None:
+            continue
+        names.add(metric.name)
+        stack.extend(getattr(metric, "metrics", None) or [])
+    return names
 
 
 def _inner_optimizer(optimizer):

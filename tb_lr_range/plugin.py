@@ -20,7 +20,7 @@ routes under `data/plugin/lr_range/`:
   request order. `run` is required and repeatable; `series` repeatable,
   default `loss`; `smoothing` in [0, 1), default each run's configured
   smoothing (the top-level `smoothing` is then the first run's); `method`
-  one of `analysis.METHODS`, default `valley`. `suggestion` is null when a
+  one of `analysis.METHODS`, default `analysis.DEFAULT_METHOD` (`minimum`). `suggestion` is null when a
   curve is too short to read.
 
 JSON cannot hold NaN or infinities: they are sent as the strings `"NaN"`,

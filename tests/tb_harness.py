@@ -304,10 +304,9 @@ def check_tab_matches_backend(frame, base, names):
     assert frame.locator("svg.lr-deriv-chart path.lr-line").count() == len(names)
     assert frame.locator("svg.lr-step-chart path.lr-line").count() == len(names)
 
-    # Suggested LR shown = the backend's for the same request.
+    # Suggested LR shown = the backend's for the same request (its default method).
     query = urllib.parse.urlencode(
-        [("run", n) for n in names] + [("series", "loss"), ("smoothing", "0.98"),
-                                        ("method", "valley")])
+        [("run", n) for n in names] + [("series", "loss"), ("smoothing", "0.98")])
     curves = get_json(base + PLUGIN + "curves?" + query)
     expected = {r["run"]: r["series"]["loss"]["suggestion"] for r in curves["runs"]}
     rows = frame.locator("tr.lr-suggestion-row")

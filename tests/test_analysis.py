@@ -171,3 +171,20 @@ def test_valley_matches_fastais_quadratic_definition():
                     max_end = i
                     max_start = max_end - lds[max_end]
         assert analysis._longest_decreasing_run(values) == (max_start, max_end)
+
+
+def test_steep_and_range_do_not_land_on_the_noisy_first_steps():
+    lrs = np.geomspace(1e-6, 1.0, 300)
+    x = np.log10(lrs)
+    clean = 1 - 0.6 / (1 + np.exp(-(x + 3) * 2)) + np.where(lrs > 3e-2, 3 * (x - np.log10(3e-2)) ** 2, 0)
+    for seed in range(50):
+        noisy = clean + np.random.default_rng(seed).normal(0, 0.15, 300)
+        s = analysis.suggest(lrs, noisy, method="steep")
+        assert s.index >= 15 and s.min_lr > lrs[15], (seed, s)
+
+
+def test_zero_lag_ema_is_a_normalised_two_sided_exponential_kernel():
+    values = np.random.default_rng(2).normal(size=300)
+    k = np.arange(300)
+    expected = [np.sum(0.9 ** np.abs(i - k) * values) / np.sum(0.9 ** np.abs(i - k)) for i in k]
+    np.testing.assert_allclose(analysis.zero_lag_ema(values, 0.9), expected, rtol=1e-9, atol=1e-12)

@@ -98,26 +98,33 @@ def test_records_each_batch_own_loss_and_metric_not_the_running_mean(digits):
     np.testing.assert_allclose(finder.history["lr"], probe.lrs, rtol=1e-5)
 
 
-def test_sample_weights_still_give_each_batch_its_own_loss(digits):
+def test_sample_weights_still_give_each_batch_its_own_loss_and_weighted_metric(digits):
     x, y = digits
     x, y = x[:640], y[:640]
     weights = np.where(np.arange(640) % 3 == 0, 3.0, 1.0).astype("float32")
-    model = make_classifier()
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(32, activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")])
+    # weighted_metrics: each batch adds its own sum of weights to the count.
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  weighted_metrics=["accuracy"])
     finder = LRFinder(min_lr=1e-4, max_lr=1e-2, epochs=1, stop_factor=None)
 
     class WeightedProbe(_BatchProbe):
         def on_train_batch_begin(self, batch, logs=None):
             start = batch * 32
+            batch_weights = weights[start:start + 32]
             pred = self.model(self.x[start:start + 32], training=True)
             loss = keras.losses.sparse_categorical_crossentropy(self.y[start:start + 32], pred)
-            self.losses.append(float(np.sum(loss * weights[start:start + 32]) / 32))
+            self.losses.append(float(np.sum(loss * batch_weights) / 32))
+            correct = np.argmax(keras.ops.convert_to_numpy(pred), axis=1) == self.y[start:start + 32]
+            self.accuracies.append(float(np.sum(correct * batch_weights) / np.sum(batch_weights)))
 
     probe = WeightedProbe(x, y, 32)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(x, y, sample_weight=weights, batch_size=32, epochs=1, shuffle=False,
-                  callbacks=[probe, finder], verbose=0)
+    model.fit(x, y, sample_weight=weights, batch_size=32, epochs=1, shuffle=False,
+              callbacks=[probe, finder], verbose=0)
     np.testing.assert_allclose(finder.history["loss"], probe.losses, rtol=2e-4, atol=2e-5)
+    np.testing.assert_allclose(finder.history["accuracy"], probe.accuracies, atol=1e-5)
 
 
 def test_stops_shortly_after_the_critical_learning_rate_of_least_squares(diabetes):

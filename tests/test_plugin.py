@@ -343,7 +343,7 @@ def test_curves_match_the_callbacks_history(trained, client):
     finder = trained["finders"]["adam_exp"]
     document = get_json(client, "curves?run=adam_exp")
     assert document["smoothing"] == 0.9  # the run's own
-    assert document["method"] == "valley"
+    assert document["method"] == analysis.DEFAULT_METHOD == "minimum"
     (run,) = document["runs"]
     assert run["run"] == "adam_exp"
     assert (run["mode"], run["status"], run["stop_reason"]) == ("exponential", "finished",
@@ -359,7 +359,7 @@ def test_curves_match_the_callbacks_history(trained, client):
     expected_slope = analysis.derivative(lrs, analysis.zero_lag_ema(values, 0.9), "exponential")
     np.testing.assert_allclose(floats(loss["derivative"]), expected_slope)
     assert loss["higher_is_better"] is False
-    expected = analysis.suggest(lrs, values, "exponential", 0.9, "valley").to_dict()
+    expected = analysis.suggest(lrs, values, "exponential", 0.9, "minimum").to_dict()
     assert loss["suggestion"] == expected
     assert loss["suggestion"]["lr"] == pytest.approx(finder.suggest().lr, rel=1e-3)
 

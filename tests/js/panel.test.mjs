@@ -82,3 +82,9 @@ test("curvesQuery repeats run and series and escapes names", () => {
   assert.equal(params.get("method"), "valley");
   assert.ok(!q.includes("<") && !q.includes("&d"));
 });
+
+test("curvesQuery leaves the method to the server until one is chosen", () => {
+  const params = new URLSearchParams(curvesQuery({ runs: ["a"], series: ["loss"], smoothing: 0.5,
+    method: null }));
+  assert.equal(params.has("method"), false);
+});
