@@ -554,8 +554,7 @@ class LRFinder(keras.callbacks.Callback):
             return
         from tb_lr_range import summary
 
-        name = self.run_name or datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        self.run_dir = os.path.join(self.log_dir, name)
+        self.run_dir = os.path.join(self.log_dir, self.run_name or self._new_run_name())
         try:
             # Writes the event file's header: the check that log_dir is writable.
             self._writer = summary.RangeTestWriter(self.run_dir, self.config())
@@ -570,6 +569,20 @@ class LRFinder(keras.callbacks.Callback):
                     "result in memory only.") from error
             warnings.warn(f"LRFinder cannot write to log_dir={self.log_dir!r}: {error}. "
                           "The test goes on; its result stays in memory.", stacklevel=2)
+
+    def _new_run_name(self):
+        """The date and time, with a suffix when a local run of that name exists.
+
+        Two tests started in the same second (a loop over optimizers, say)
+        must not write into one run. Remote directories are not listed.
+        """
+        name = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        if "://" in self.log_dir:
+            return name
+        candidate, suffix = name, 1
+        while os.path.exists(os.path.join(self.log_dir, candidate)):
+            candidate, suffix = f"{name}-{suffix}", suffix + 1
+        return candidate
 
     def _write(self, step, row):
         if self._writer is None:

@@ -444,3 +444,16 @@ def test_legacy_tf_keras_is_refused_at_construction_with_a_clear_message():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=env, check=True, timeout=120)
     assert "TF_USE_LEGACY_KERAS" in out.stdout and "Keras 3" in out.stdout
+
+
+def test_tests_without_run_name_get_one_run_each(digits, tmp_path):
+    x, y = digits
+    run_dirs = []
+    for optimizer in ("adam", "sgd", "rmsprop"):
+        model = make_classifier(optimizer=optimizer)
+        finder = LRFinder(min_lr=1e-4, max_lr=1e-2, epochs=1, log_dir=tmp_path)
+        model.fit(x[:96], y[:96], batch_size=32, epochs=1, callbacks=[finder], verbose=0)
+        run_dirs.append(finder.run_dir)
+    assert len(set(run_dirs)) == 3
+    assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(d) for d in run_dirs)
+    assert all(len(os.listdir(d)) == 1 for d in run_dirs)
