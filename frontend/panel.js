@@ -153,9 +153,10 @@ function nearestPixel(xs, x, sx, cursor, reach = 40) {
 
 /**
  * y extent of the derivative chart: 2nd to 98th percentile of its column
- * means, over the columns where the smoothed curve lies inside the main
- * chart's window [yLo, yHi] (so that the blow-up at the end of a test does
- * not flatten the rest).
+ * means, over the columns up to the smoothed curve's minimum that lie inside
+ * the main chart's window [yLo, yHi] (the falling part, which is what the
+ * derivative is read for; the blow-up after the minimum would flatten it).
+ * The top leaves room for half as much rise as the steepest fall.
  * @param {Array<{curve: object}>} visible
  * @param {Array<object>} means `decimate.columnMeans` of each derivative.
  * @param {number} yLo
@@ -167,17 +168,29 @@ export function derivativeExtent(visible, means, yLo, yHi) {
   let hi = -Infinity;
   visible.forEach(({ curve }, k) => {
     const m = means[k];
+    const lowest = argminFinite(curve.smoothed);
     const kept = new Float64Array(m.length);
     let n = 0;
     for (let j = 0; j < m.length; j++) {
-      const s = curve.smoothed[m.index[j]];
-      if (!(s < yLo || s > yHi)) kept[n++] = m.mean[j];
+      const i = m.index[j];
+      const s = curve.smoothed[i];
+      if (i <= lowest && !(s < yLo || s > yHi)) kept[n++] = m.mean[j];
     }
     const [a, b] = quantiles(kept.subarray(0, n), [0.02, 0.98]);
     if (Number.isFinite(a)) lo = Math.min(lo, a);
     if (Number.isFinite(b)) hi = Math.max(hi, b);
   });
+  if (Number.isFinite(lo) && lo < 0) hi = Math.max(hi, -lo / 2);
   return [lo, hi];
+}
+
+/** Index of the smallest finite value (the last index when there is none). */
+function argminFinite(values) {
+  let best = -1;
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isFinite(values[i]) && (best < 0 || values[i] < values[best])) best = i;
+  }
+  return best < 0 ? values.length - 1 : best;
 }
 
 function swatch(color) {

@@ -431,6 +431,43 @@ def suggest(lrs, values, mode="exponential", beta=0.98, method=DEFAULT_METHOD,
     )
 
 
+def readable_derivative(lrs, values, mode="exponential", beta=0.98, higher_is_better=False):
+    """Derivative of the zero-lag smoothed curve over the part `suggest` reads.
+
+    The curve is cut at its first non-finite value and where it diverges,
+    and its spikes are capped, as in `suggest`: a two-sided smoother run over
+    a blown-up tail (losses in the thousands) would otherwise tilt the whole
+    curve. After the cut the derivative is NaN.
+
+    Args:
+        lrs: Learning rates, increasing.
+        values: The raw curve.
+        mode: `"exponential"` (derivative against log(lr)) or `"linear"`.
+        beta: Smoothing in [0, 1).
+        higher_is_better: Read the curve upside down to find its divergence.
+
+    Returns:
+        A float64 array as long as `values`.
+
+    Example:
+
+    >>> lrs = np.geomspace(1e-4, 1, 50)
+    >>> slope = readable_derivative(lrs, np.r_[np.linspace(2, 1, 40), [5e3] * 10])
+    >>> bool(np.all(slope[:30] < 0)), bool(np.isnan(slope[-1]))
+    (True, True)
+    """
+    check_mode(mode)
+    lrs = np.asarray(lrs, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    out = np.full(len(values), np.nan)
+    n = min(finite_prefix_length(values), finite_prefix_length(lrs))
+    if n >= 2:
+        sign = -1.0 if higher_is_better else 1.0
+        kept = sign * _without_divergence(sign * values[:n], beta)
+        out[: len(kept)] = derivative(lrs[: len(kept)], zero_lag_ema(kept, beta), mode)
+    return out
+
+
 def _without_divergence(values, beta):
     """The part of a curve worth reading: before divergence, spikes capped.
 

@@ -172,8 +172,8 @@ def curve(steps, lrs, values, mode="exponential", smoothing=DEFAULT_SMOOTHING,
     Returns:
         A dict of numpy arrays `step`, `lr`, `value`, `smoothed` (the
         bias-corrected EMA, as the callback smooths) and `derivative` (of the
-        zero-lag EMA with respect to log(lr) or lr, NaN from the first
-        non-finite value on), plus `higher_is_better` and `suggestion` (a
+        zero-lag smoothed curve with respect to log(lr) or lr, NaN where the
+        curve has diverged: `analysis.readable_derivative`), plus `higher_is_better` and `suggestion` (a
         dict, or None when the curve is too short to read).
 
     Example:
@@ -183,12 +183,7 @@ def curve(steps, lrs, values, mode="exponential", smoothing=DEFAULT_SMOOTHING,
     >>> sorted(out["suggestion"])
     ['index', 'lr', 'max_lr', 'method', 'methods', 'min_lr']
     """
-    n = len(values)
-    finite = min(analysis.finite_prefix_length(values), analysis.finite_prefix_length(lrs))
-    slope = np.full(n, np.nan)
-    if finite:
-        smooth = analysis.zero_lag_ema(values[:finite], smoothing)
-        slope[:finite] = analysis.derivative(lrs[:finite], smooth, mode)
+    slope = analysis.readable_derivative(lrs, values, mode, smoothing, higher_is_better)
     try:
         suggestion = analysis.suggest(lrs, values, mode, smoothing, method,
                                       higher_is_better).to_dict()

@@ -383,7 +383,8 @@ class LRFinder(keras.callbacks.Callback):
         except ValueError:
             suggestion = None
         return plotting.plot_curve(lrs, values, name, mode=self.mode, beta=self.smoothing,
-                                   suggestion=suggestion, ax=ax, show=show)
+                                   suggestion=suggestion, ax=ax, show=show,
+                                   higher_is_better=higher_is_better(name))
 
     # -------------------------------------------------------------- internals
 

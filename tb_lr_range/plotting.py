@@ -54,7 +54,7 @@ def plot_lr(history, mode="exponential", ax=None, show=False):
 
 
 def plot_curve(lrs, values, name, mode="exponential", beta=0.98, suggestion=None,
-               ax=None, show=False):
+               ax=None, show=False, higher_is_better=False):
     """Plots a series against the learning rate with its derivative.
 
     Args:
@@ -68,6 +68,7 @@ def plot_curve(lrs, values, name, mode="exponential", beta=0.98, suggestion=None
             the range).
         ax: Optional Axes; the derivative goes on its twin.
         show: Whether to call `pyplot.show()`.
+        higher_is_better: Whether the series improves upwards (accuracy).
 
     Returns:
         The matplotlib Figure.
@@ -89,10 +90,17 @@ def plot_curve(lrs, values, name, mode="exponential", beta=0.98, suggestion=None
     ax.set_ylabel(name)
     if mode == "exponential":
         ax.set_xscale("log")
-    _clip_to_finite(ax, values[:finite])
+    slope = analysis.readable_derivative(lrs, values, mode, beta, higher_is_better)
+    # The y range follows the part of the curve worth reading (before divergence).
+    readable = max(analysis.finite_prefix_length(slope), 2)
+    # The y range shows the fall: from the lowest raw value before divergence
+    # to a little above where the curve started; the blow-up runs off the top.
+    head = values[:readable][: max(3, readable // 10)]
+    low, start = float(np.min(values[:readable])), float(np.median(head))
+    span = abs(start - low) or abs(start) or 1.0
+    ax.set_ylim(min(low, start) - 0.05 * span, max(low, start) + 0.3 * span)
     slope_ax = ax.twinx()
-    slope = analysis.derivative(lrs[:finite], analysis.zero_lag_ema(values[:finite], beta), mode)
-    slope_ax.plot(lrs[:finite], slope, color="tab:red", linewidth=1, alpha=0.8,
+    slope_ax.plot(lrs, slope, color="tab:red", linewidth=1, alpha=0.8,
                   label=f"d {name} / d {'log(lr)' if mode == 'exponential' else 'lr'}")
     slope_ax.set_ylabel("derivative", color="tab:red")
     _clip_to_finite(slope_ax, slope)

@@ -188,3 +188,15 @@ def test_zero_lag_ema_is_a_normalised_two_sided_exponential_kernel():
     k = np.arange(300)
     expected = [np.sum(0.9 ** np.abs(i - k) * values) / np.sum(0.9 ** np.abs(i - k)) for i in k]
     np.testing.assert_allclose(analysis.zero_lag_ema(values, 0.9), expected, rtol=1e-9, atol=1e-12)
+
+
+def test_derivative_of_a_curve_is_not_tilted_by_its_blown_up_tail():
+    lrs, loss = _typical_curve(n=300)
+    blown = loss.copy()
+    blown[-40:] = np.geomspace(10.0, 1e5, 40)  # thousands at the end
+    slope = analysis.readable_derivative(lrs, blown)
+    clean = analysis.readable_derivative(lrs, loss)
+    falling = slice(60, 180)  # where the loss falls, well before the tail
+    np.testing.assert_allclose(slope[falling], clean[falling], atol=0.05)
+    assert np.all(slope[falling] < 0.05)
+    assert np.isnan(slope[-1])
