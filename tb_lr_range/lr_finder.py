@@ -225,7 +225,6 @@ class LRFinder(keras.callbacks.Callback):
         model.make_train_function(force=True)
         if self._is_chief():
             self._open_writer()
-        self._started = time.monotonic()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._previous_means = {}
